@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import Team, TeamKind, User
 from leads.models import Lead, LeadEventKind, LeadState, RejectReason
 from leads.services import lead_event_record, lead_lock, lead_transition
-from sla.clocks import clock_progress, clock_start, clock_stop
+from sla.clocks import clock_progress, clock_start, clock_stop, crm_update_record
 from sla.models import Commitment
 from sla.services import agreement_active
 from sla_portal.errors import DomainError, InvalidInput, InvalidTransition
@@ -195,4 +195,5 @@ def attempt_log(
     else:
         lead_event_record(lead=lead, kind=LeadEventKind.ATTEMPT_LOGGED, by=by, at=at, note=note, data=data)
     clock_progress(subject=lead, commitment=Commitment.FOLLOW_UP, at=at)
+    crm_update_record(subject=lead, agreement=lead.agreement, action_at=at, recorded_at=now, owner=by)
     return attempt

@@ -13,7 +13,7 @@ from handoffs.models import Handoff
 from handoffs.services import OUTREACH_WORKING_STATES
 from leads.models import Lead, LeadEventKind, LeadState
 from leads.services import lead_lock, lead_transition
-from sla.clocks import clock_cancel, clock_start, clock_stop
+from sla.clocks import clock_cancel, clock_start, clock_stop, crm_update_record
 from sla.models import Agreement, Commitment
 from sla.services import agreement_active
 from sla_portal.errors import DomainError, InvalidInput, InvalidTransition
@@ -300,6 +300,8 @@ def onboarding_task_complete(
     task.done_at = at
     task.done_by = by
     task.save(update_fields=["done_at", "done_by"])
+    crm_update_record(subject=membership, agreement=membership.agreement, action_at=at, recorded_at=timezone.now(),
+                      owner=by, team=TeamKind.MEMBER_SUCCESS)
     membership_event_record(
         membership=membership, kind=MembershipEventKind.TASK_DONE, by=by, at=at, data={"step": step}
     )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from sla_portal.errors import DomainError
 
-from .models import Agreement, Clock, ClockState, CommitmentTerm, DurationUnit
+from .models import Agreement, Clock, ClockState, Commitment, CommitmentTerm, DurationUnit, Escalation
 
 
 def _subject_filter(subject: models.Model) -> Q:
@@ -94,6 +94,10 @@ def clock_stop(*, subject: models.Model, commitment: str, at: datetime | None = 
             clock.breached_at = clock.due_at
     clock.stopped_at = at
     clock.save(update_fields=["state", "stopped_at", "breached_at"])
+    # Done is done: its warning (and a breach, if late) need no more attention.
+    Escalation.objects.filter(clock=clock).exclude(status=Escalation.Status.RESOLVED).update(
+        status=Escalation.Status.RESOLVED, resolved_at=at
+    )
     return clock
 
 
@@ -162,6 +166,19 @@ def clock_resume(*, subject: models.Model, commitment: str, at: datetime | None 
     clock.remaining = clock.remaining_to_warn = None
     clock.save(update_fields=["due_at", "warn_at", "state", "paused_at", "remaining", "remaining_to_warn"])
     return clock
+
+
+def crm_update_record(
+    *, subject: models.Model, agreement: Agreement | None, action_at: datetime, recorded_at: datetime,
+    owner: User | None, team: str | None = None,
+) -> Clock | None:
+    """'Update status fields within H hours of actions': the action's real time starts the clock and its
+    recording in the portal stops it, so a call logged two days later shows as a late CRM update."""
+    clock = clock_start(subject=subject, commitment=Commitment.CRM_UPDATE, agreement=agreement, at=action_at,
+                        owner=owner, team=team)
+    if clock is None:
+        return None
+    return clock_stop(subject=subject, commitment=Commitment.CRM_UPDATE, at=max(recorded_at, action_at))
 
 
 def clocks_for(subject: models.Model):

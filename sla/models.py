@@ -396,6 +396,8 @@ class Clock(models.Model):
     due_at = models.DateTimeField()
     warned_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
+    # Set in the transaction that records the breach escalation: the sweep's exactly-once marker.
+    breach_escalated_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     # Business time still left when paused; resuming re-computes warn/due from it.
@@ -413,6 +415,11 @@ class Clock(models.Model):
                 fields=["warn_at"], condition=Q(state="running", warned_at__isnull=True), name="clock_warn_sweep"
             ),
             models.Index(fields=["due_at"], condition=Q(state="running"), name="clock_due_sweep"),
+            models.Index(
+                fields=["breached_at"],
+                condition=Q(state="breached", breach_escalated_at__isnull=True),
+                name="clock_late_stop_sweep",
+            ),
             models.Index(fields=["subject_type", "subject_id", "commitment"], name="clock_subject"),
             models.Index(fields=["team", "state", "due_at"], name="clock_team_queue"),
             models.Index(fields=["owner", "state", "due_at"], name="clock_owner_queue"),
@@ -537,7 +544,7 @@ class Delivery(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(help_text="Also the lease: a sender pushes it forward while sending.")
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

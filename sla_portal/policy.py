@@ -10,17 +10,10 @@ between them. Services enforce the lifecycle; this module enforces the people.
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Role, TeamKind, User
+from accounts.roles import can_accept_plan, can_handle_escalation, is_admin, is_lead_or_head, team_kind
 from handoffs.models import Handoff
 from leads.models import Lead
 from onboarding.models import Membership
-
-
-def is_admin(user: User) -> bool:
-    return bool(user.is_superuser or getattr(user, "role", None) == Role.ADMIN)
-
-
-def team_kind(user: User) -> str | None:
-    return user.team.kind if getattr(user, "team", None) else None
 
 
 def sees_everything(user: User) -> bool:
@@ -71,15 +64,19 @@ def can_act_on_membership(user: User, membership: Membership) -> bool:
     return can_act_for_team(user, TeamKind.MEMBER_SUCCESS)
 
 
-def can_handle_escalation(user: User, *, team: str, owner_id: int | None) -> bool:
-    """The owner, the owning team's lead, and department heads act on an escalation."""
-    return (
-        is_admin(user)
-        or user.role == Role.DEPARTMENT_HEAD
-        or user.pk == owner_id
-        or (team_kind(user) == team and user.role == Role.TEAM_LEAD)
-    )
-
-
-def can_accept_plan(user: User) -> bool:
-    return is_admin(user) or user.role == Role.DEPARTMENT_HEAD
+__all__ = [
+    "can_accept_plan",
+    "can_act_for_team",
+    "can_act_on_lead",
+    "can_act_on_membership",
+    "can_handle_escalation",
+    "can_reassign_for_team",
+    "can_view_lead",
+    "is_admin",
+    "is_lead_or_head",
+    "leads_visible",
+    "leads_visible_q",
+    "memberships_visible",
+    "sees_everything",
+    "team_kind",
+]

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from leads.models import Lead, LeadState
-from onboarding.models import MemberState, Membership
+from onboarding.models import Membership, MemberState
 from sla.models import Agreement, Clock, ClockState
 
 
