@@ -57,8 +57,13 @@ def handoff_integrity_check(*, now: datetime | None = None) -> list[Plan]:
             f"(limit {agreement.max_incomplete_handoff_pct}%)"
         )
         escalation = escalation_raise(
-            key=f"integrity:{team.kind}:{start:%Y-%m}", kind=EscalationKind.DATA_INTEGRITY, agreement=agreement,
-            team=team.kind, title=title, at=now, url="/escalations/",
+            key=f"integrity:{team.kind}:{start:%Y-%m}",
+            kind=EscalationKind.DATA_INTEGRITY,
+            agreement=agreement,
+            team=team.kind,
+            title=title,
+            at=now,
+            url="/escalations/",
             detail=f"{stats['incomplete']} of {stats['total']} hand-offs missed required fields. New hand-offs are "
             f"paused until a remediation plan is filed and accepted (due in {agreement.remediation_business_days} "
             "business days).",
@@ -73,8 +78,14 @@ def handoff_integrity_check(*, now: datetime | None = None) -> list[Plan]:
         )
         team.save(update_fields=["handoffs_paused", "handoffs_paused_reason"])
         opened.append(
-            plan_open(kind=Plan.Kind.REMEDIATION, team=team, agreement=agreement, escalation=escalation,
-                      title=f"Remediation plan: hand-off data quality ({start:%B %Y})", at=now,
-                      business_days=agreement.remediation_business_days)
+            plan_open(
+                kind=Plan.Kind.REMEDIATION,
+                team=team,
+                agreement=agreement,
+                escalation=escalation,
+                title=f"Remediation plan: hand-off data quality ({start:%B %Y})",
+                at=now,
+                business_days=agreement.remediation_business_days,
+            )
         )
     return opened

@@ -47,10 +47,13 @@ def _aware(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def kpi_result_record(*, target: KpiTarget, start: date, end: date, agreement: Agreement, now: datetime) -> KpiResult | None:
+def kpi_result_record(
+    *, target: KpiTarget, start: date, end: date, agreement: Agreement, now: datetime
+) -> KpiResult | None:
     """Evaluate one target for one period; None if it was already evaluated (the job is safe to rerun)."""
-    if KpiResult.objects.filter(team=target.team, metric=target.metric, frequency=target.frequency,
-                                period_start=start).exists():
+    if KpiResult.objects.filter(
+        team=target.team, metric=target.metric, frequency=target.frequency, period_start=start
+    ).exists():
         return None
     computed = kpi_compute(target.metric, start=_aware(start), end=_aware(end), agreement=agreement)
     met = target.is_met(computed.value)
@@ -67,9 +70,18 @@ def kpi_result_record(*, target: KpiTarget, start: date, end: date, agreement: A
     try:
         with transaction.atomic():
             result = KpiResult.objects.create(
-                target=target, team=target.team, metric=target.metric, frequency=target.frequency,
-                period_start=start, period_end=end, value=computed.value, numerator=computed.numerator,
-                denominator=computed.denominator, met=met, consecutive_misses=consecutive, evaluated_at=now,
+                target=target,
+                team=target.team,
+                metric=target.metric,
+                frequency=target.frequency,
+                period_start=start,
+                period_end=end,
+                value=computed.value,
+                numerator=computed.numerator,
+                denominator=computed.denominator,
+                met=met,
+                consecutive_misses=consecutive,
+                evaluated_at=now,
             )
     except IntegrityError:
         return None  # a concurrent run recorded it
@@ -80,7 +92,9 @@ def kpi_result_record(*, target: KpiTarget, start: date, end: date, agreement: A
 
 def _escalate_repeated_miss(*, result: KpiResult, target: KpiTarget, agreement: Agreement, now: datetime) -> None:
     already_planned = Plan.objects.filter(
-        kind=Plan.Kind.CORRECTIVE, team=target.team, escalation__kpi_result__metric=target.metric,
+        kind=Plan.Kind.CORRECTIVE,
+        team=target.team,
+        escalation__kpi_result__metric=target.metric,
         status__in=[Plan.Status.OPEN, Plan.Status.SUBMITTED],
     ).exists()
     if already_planned:
@@ -92,15 +106,27 @@ def _escalate_repeated_miss(*, result: KpiResult, target: KpiTarget, agreement: 
     )
     escalation = escalation_raise(
         key=f"kpi:{target.team.kind}:{target.metric}:{target.frequency}:{result.period_start:%Y-%m}",
-        kind=EscalationKind.KPI_MISS, agreement=agreement, team=target.team.kind, owner=head, kpi_result=result,
-        title=title, at=now, url="/escalations/",
+        kind=EscalationKind.KPI_MISS,
+        agreement=agreement,
+        team=target.team.kind,
+        owner=head,
+        kpi_result=result,
+        title=title,
+        at=now,
+        url="/escalations/",
         detail=f"Escalated to the department head after {result.consecutive_misses} consecutive missed periods. "
         f"A corrective-action plan is due within {agreement.corrective_plan_business_days} business days.",
     )
     if escalation is not None:
-        plan_open(kind=Plan.Kind.CORRECTIVE, team=target.team, agreement=agreement, escalation=escalation,
-                  title=f"Corrective plan: {target.team} – {target.get_metric_display()}", at=now,
-                  business_days=agreement.corrective_plan_business_days)
+        plan_open(
+            kind=Plan.Kind.CORRECTIVE,
+            team=target.team,
+            agreement=agreement,
+            escalation=escalation,
+            title=f"Corrective plan: {target.team} – {target.get_metric_display()}",
+            at=now,
+            business_days=agreement.corrective_plan_business_days,
+        )
 
 
 @transaction.atomic
@@ -111,8 +137,10 @@ def kpi_evaluate(*, now: datetime | None = None, catch_up: int = CATCH_UP_PERIOD
     today = timezone.localdate(now)
     # Periods that ended before any version of the agreement was in force are not judged by it.
     first_effective = (
-        Agreement.objects.exclude(status=Agreement.Status.DRAFT).order_by("effective_date")
-        .values_list("effective_date", flat=True).first()
+        Agreement.objects.exclude(status=Agreement.Status.DRAFT)
+        .order_by("effective_date")
+        .values_list("effective_date", flat=True)
+        .first()
     ) or today
     results = []
     for target in agreement.kpi_targets.select_related("team").order_by("pk"):

@@ -169,13 +169,19 @@ def clock_resume(*, subject: models.Model, commitment: str, at: datetime | None 
 
 
 def crm_update_record(
-    *, subject: models.Model, agreement: Agreement | None, action_at: datetime, recorded_at: datetime,
-    owner: User | None, team: str | None = None,
+    *,
+    subject: models.Model,
+    agreement: Agreement | None,
+    action_at: datetime,
+    recorded_at: datetime,
+    owner: User | None,
+    team: str | None = None,
 ) -> Clock | None:
     """'Update status fields within H hours of actions': the action's real time starts the clock and its
     recording in the portal stops it, so a call logged two days later shows as a late CRM update."""
-    clock = clock_start(subject=subject, commitment=Commitment.CRM_UPDATE, agreement=agreement, at=action_at,
-                        owner=owner, team=team)
+    clock = clock_start(
+        subject=subject, commitment=Commitment.CRM_UPDATE, agreement=agreement, at=action_at, owner=owner, team=team
+    )
     if clock is None:
         return None
     return clock_stop(subject=subject, commitment=Commitment.CRM_UPDATE, at=max(recorded_at, action_at))

@@ -172,7 +172,7 @@ def escalation_raise(
             )
         )
     Delivery.objects.bulk_create(deliveries)
-    if deliveries:
+    if deliveries and settings.SLA_KICK_SENDER_ON_COMMIT:
         transaction.on_commit(_kick_sender)
     return escalation
 

@@ -10,8 +10,12 @@ DEFAULT_SCHEDULE = {
     "Hand-off data integrity": ("handoffs.integrity_check", None, {"minute": "30", "hour": "6"}, "Pause hand-offs."),
     "KPI evaluation": ("metrics.kpi_evaluate", None, {"minute": "0", "hour": "5"}, "Evaluate finished periods."),
     "Dashboard rollups": ("metrics.rollups_refresh", 900, None, "Keep daily rollups current."),
-    "Weekly digest": ("metrics.weekly_digest", None, {"minute": "0", "hour": "8", "day_of_week": "1"},
-                      "Monday digest to team leads."),
+    "Weekly digest": (
+        "metrics.weekly_digest",
+        None,
+        {"minute": "0", "hour": "8", "day_of_week": "1"},
+        "Monday digest to team leads.",
+    ),
 }
 
 

@@ -2,7 +2,6 @@
 
 from datetime import date, datetime
 
-from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -209,13 +208,31 @@ def agreement_activate(*, agreement: Agreement, by: User | None, summary: str = 
     )
     recipients = list(User.objects.filter(team__in=parties, is_active=True))
     amendment.notified.set(recipients)
-    _notify_parties_on_commit(amendment, recipients)
+    _notify_parties(amendment, recipients)
     return agreement
 
 
-def _notify_parties_on_commit(amendment: Amendment, recipients: list[User]) -> None:
+def _notify_parties(amendment: Amendment, recipients: list[User]) -> None:
+    """Every party member gets an inbox item and an e-mail in the outbox, in the activation's transaction."""
+    from .models import Delivery, Notification
+
     lines = [f"- {field}: {old!r} → {new!r}" for field, (old, new) in amendment.changes.items()]
     body = f"{amendment.summary}\n\nChanged terms:\n" + ("\n".join(lines) or "(none)")
-    subject = f"SLA v{amendment.agreement.version} is now active"
-    messages = [(subject, body, None, [u.email]) for u in recipients if u.email]
-    transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+    title = f"SLA v{amendment.agreement.version} is now active"
+    why = "You belong to a party of the agreement; every amendment is sent to all parties."
+    notifications = Notification.objects.bulk_create(
+        Notification(recipient=u, title=title, body=body, url="/", why=why, created_at=amendment.at) for u in recipients
+    )
+    Delivery.objects.bulk_create(
+        Delivery(
+            notification=n,
+            channel=Delivery.Channel.EMAIL,
+            target=n.recipient.email,
+            subject=f"[SLA] {title}",
+            body=f"{body}\n\nWhy you: {why}\n",
+            next_attempt_at=amendment.at,
+            created_at=amendment.at,
+        )
+        for n in notifications
+        if n.recipient.email
+    )

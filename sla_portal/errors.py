@@ -17,7 +17,7 @@ class DomainError(Exception):
 class InvalidTransition(DomainError):
     def __init__(self, obj: object, *, from_state: str, to_state: str, why: str = ""):
         label = f"{type(obj).__name__.lower()} #{getattr(obj, 'pk', '?')}"
-        message = f"Cannot move {label} from {from_state!r} to {to_state!r}"
+        message = f"Cannot move {label} from '{from_state!s}' to '{to_state!s}'"
         super().__init__(f"{message}: {why}" if why else f"{message}.", code="invalid_transition")
         self.from_state = from_state
         self.to_state = to_state

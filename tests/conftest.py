@@ -10,6 +10,8 @@ from tests.factories import UserFactory
 def _fast_passwords(settings):
     # PBKDF2 is deliberately slow; tests create many users and never need real hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests drive the outbox sender themselves; nothing should reach a real broker behind their back.
+    settings.SLA_KICK_SENDER_ON_COMMIT = False
 
 
 @pytest.fixture

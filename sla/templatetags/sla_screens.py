@@ -118,3 +118,9 @@ def inbox_unread(user) -> int:
     from sla.selectors import unread_count
 
     return unread_count(user)
+
+
+@register.filter
+def field_label(name: str) -> str:
+    """'first_name' → 'first name': required hand-off fields as people say them."""
+    return str(name).replace("_", " ")

@@ -50,8 +50,15 @@ def sql_lead(users, *, at):
 def member(users, *, at):
     lead = sql_lead(users, at=at)
     with time_machine.travel(at, tick=False):
-        return lead_convert(lead=lead, by=users["rep"], membership_type="corporate", contract_value="1500",
-                            term_start=at.date(), term_end=date(at.year + 1, at.month, 1), owner=users["success"])
+        return lead_convert(
+            lead=lead,
+            by=users["rep"],
+            membership_type="corporate",
+            contract_value="1500",
+            term_start=at.date(),
+            term_end=date(at.year + 1, at.month, 1),
+            owner=users["success"],
+        )
 
 
 def test_mql_handoff_clock_24h_on_the_always_open_calendar(agreement, users):
