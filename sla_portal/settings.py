@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "handoffs",
     "onboarding",
     "metrics",
+    "demo",  # demo data and the one-command demo server; imports every app, nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -126,21 +127,23 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # for the file-based backend
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SLA Portal <sla-portal@localhost>")
 
 # --- Cache (rate limits, per-request throttles) ---------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if (REDIS_URL := os.environ.get("REDIS_URL", ""))
+        if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
 
 # --- Celery -------------------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+EMBEDDED_BROKER = "filesystem://localhost/"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or EMBEDDED_BROKER)
+if CELERY_BROKER_URL == EMBEDDED_BROKER:
     # The embedded broker: queue files under var/ so a worker process and the web process share it.
     _broker_dir = VAR_DIR / "broker"
     for sub in ("queue", "processed", "control"):
