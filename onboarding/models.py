@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from accounts.models import TeamKind
 from sla.models import ImmutableModel
 
 
@@ -170,6 +171,8 @@ class MembershipEventKind(models.TextChoices):
     RENEWED = "renewed", "Renewed"
     CHURNED = "churned", "Churned"
     REASSIGNED = "reassigned", "Reassigned"
+    FLAGGED = "flagged", "Flagged to another team"
+    FLAG_DONE = "flag_done", "Flag handled"
 
 
 class MembershipEvent(ImmutableModel):
@@ -192,3 +195,50 @@ class MembershipEvent(ImmutableModel):
 
     def __str__(self) -> str:
         return f"{self.membership_id} {self.kind} {self.from_state}→{self.to_state}"
+
+
+# --- flags from Member Success to the other teams (the work screens, issue 4) ---------------------------------
+
+
+class FlagKind(models.TextChoices):
+    UPSELL = "upsell", "Upsell opportunity (to Outreach)"
+    NURTURE = "nurture", "Needs nurture (to Marketing)"
+
+
+FLAG_TEAM: dict[str, str] = {FlagKind.UPSELL: TeamKind.OUTREACH, FlagKind.NURTURE: TeamKind.MARKETING}
+
+
+class MembershipFlag(models.Model):
+    """Member Success raising a member to another team, as the agreement asks: an upsell or renewal chance
+    for Outreach, or a low-engagement member for Marketing's nurture. Open until that team handles it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Handled"
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=10, choices=FlagKind.choices)
+    to_team = models.CharField(max_length=20, choices=TeamKind.choices)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["to_team", "status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "kind"], condition=models.Q(status="open"), name="one_open_flag_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.membership_id} ({self.get_status_display()})"

@@ -300,8 +300,14 @@ def onboarding_task_complete(
     task.done_at = at
     task.done_by = by
     task.save(update_fields=["done_at", "done_by"])
-    crm_update_record(subject=membership, agreement=membership.agreement, action_at=at, recorded_at=timezone.now(),
-                      owner=by, team=TeamKind.MEMBER_SUCCESS)
+    crm_update_record(
+        subject=membership,
+        agreement=membership.agreement,
+        action_at=at,
+        recorded_at=timezone.now(),
+        owner=by,
+        team=TeamKind.MEMBER_SUCCESS,
+    )
     membership_event_record(
         membership=membership, kind=MembershipEventKind.TASK_DONE, by=by, at=at, data={"step": step}
     )
@@ -521,3 +527,62 @@ def membership_assign(*, membership: Membership, owner: User | None, by: User | 
         data={"from": previous.pk if previous else None, "to": owner.pk if owner else None},
     )
     return membership
+
+
+# --- flags from Member Success to Outreach (upsell) and Marketing (nurture); added for the work screens -------
+
+from .models import FLAG_TEAM, FlagKind, MembershipFlag  # noqa: E402 - kept with the block it serves
+
+
+@transaction.atomic
+def membership_flag(
+    *, membership: Membership, by: User | None, kind: str, note: str = "", at: datetime | None = None
+) -> MembershipFlag:
+    """Raise a member to another team: an upsell chance to Outreach, low engagement to Marketing's nurture.
+
+    One open flag per kind and member: flagging twice would only make the other team's list noisier."""
+    if kind not in FlagKind.values:
+        raise InvalidInput({"kind": "Choose upsell (to Outreach) or nurture (to Marketing)."})
+    membership = membership_lock(membership)
+    if membership.state == MemberState.CHURNED:
+        raise DomainError("This member has churned; there is nothing to flag.")
+    if MembershipFlag.objects.filter(membership=membership, kind=kind, status=MembershipFlag.Status.OPEN).exists():
+        raise DomainError(
+            f"{membership.organisation} is already flagged for {FlagKind(kind).label.lower()}.", code="conflict"
+        )
+    at = at or timezone.now()
+    flag = MembershipFlag.objects.create(
+        membership=membership, kind=kind, to_team=FLAG_TEAM[kind], note=note, created_at=at, created_by=by
+    )
+    membership_event_record(
+        membership=membership,
+        kind=MembershipEventKind.FLAGGED,
+        by=by,
+        at=at,
+        note=note,
+        data={"flag": flag.pk, "kind": kind, "to_team": flag.to_team},
+    )
+    return flag
+
+
+@transaction.atomic
+def membership_flag_resolve(
+    *, flag: MembershipFlag, by: User | None, note: str = "", at: datetime | None = None
+) -> MembershipFlag:
+    """The receiving team has acted on the flag (called, added to a nurture track): close it with a note."""
+    flag = MembershipFlag.objects.select_for_update().get(pk=flag.pk)
+    if flag.status != MembershipFlag.Status.OPEN:
+        raise InvalidTransition(flag, from_state=flag.status, to_state=MembershipFlag.Status.DONE)
+    at = at or timezone.now()
+    flag.status = MembershipFlag.Status.DONE
+    flag.resolved_at, flag.resolved_by, flag.resolution = at, by, note
+    flag.save(update_fields=["status", "resolved_at", "resolved_by", "resolution"])
+    membership_event_record(
+        membership=Membership.objects.get(pk=flag.membership_id),
+        kind=MembershipEventKind.FLAG_DONE,
+        by=by,
+        at=at,
+        note=note,
+        data={"flag": flag.pk, "kind": flag.kind, "to_team": flag.to_team},
+    )
+    return flag

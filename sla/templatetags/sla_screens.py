@@ -124,3 +124,20 @@ def inbox_unread(user) -> int:
 def field_label(name: str) -> str:
     """'first_name' → 'first name': required hand-off fields as people say them."""
     return str(name).replace("_", " ")
+
+
+@register.simple_tag(takes_context=True)
+def countdown_tone(context, clock) -> str:
+    """Row class for a clock's tone, so a whole queue row can carry the colour of its deadline."""
+    return f"row-{clock_countdown(clock, context.get('now')).tone}" if clock is not None else ""
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """'3h 05m ago', '12d ago': time since, short enough for a table cell."""
+    if not value:
+        return ""
+    delta = timezone.now() - value
+    if delta.days >= 2:
+        return f"{delta.days}d ago"
+    return f"{duration_short(delta)} ago"
