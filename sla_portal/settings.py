@@ -162,8 +162,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # Enqueue the outbox sender right after an escalation commits (beat also sends every minute).
 SLA_KICK_SENDER_ON_COMMIT = env_bool("SLA_KICK_SENDER_ON_COMMIT", True)
-# Task modules outside the autodiscovered `tasks.py` files.
-CELERY_IMPORTS = ("metrics.evaluation",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
