@@ -30,6 +30,8 @@ class Command(BaseCommand):
             self.stdout.write(f"SLA checks running (Celery worker + beat, pid {worker.pid}; log: var/worker.log)")
         self.stdout.write(self.style.SUCCESS(f"\nSLA Portal: http://{addr}/   (sign in as marketing.lead / demo1234)"))
         self.stdout.write("Django admin: http://%s/admin/ (admin / demo1234). Stop with Ctrl+C.\n" % addr)
+        # SIGTERM (e.g. `kill`) must also reach the finally below, or the worker outlives the server.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             call_command("runserver", addr, use_reloader=False)
         finally:
