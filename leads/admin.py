@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from sla.admin import ReadOnlyAdminMixin
 
-from .models import Lead, LeadEvent, Touchpoint
+from .models import IdempotencyRecord, ImportJob, Lead, LeadEvent, Touchpoint
 
 
 class TouchpointInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -52,3 +52,15 @@ class LeadEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     list_select_related = ["lead", "actor"]
     date_hierarchy = "at"
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "created_at", "created_by", "status"]
+    list_filter = ["status"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["key", "created_at"]
+    search_fields = ["key"]

@@ -224,3 +224,92 @@ class LeadEvent(ImmutableModel):
 
     def __str__(self) -> str:
         return f"{self.lead_id} {self.kind} {self.from_state}→{self.to_state}"
+
+
+# --- issue 6: imports and idempotent API requests -------------------------------------------------
+
+
+def import_storage():
+    """Uploaded CSV files live under the var/ folder the web process and the worker share."""
+    from .storage import ImportStorage
+
+    return ImportStorage()
+
+
+class ImportJob(models.Model):
+    """One CSV import from the browser: the file, its column mapping, the dry run's verdict and progress.
+
+    The import itself is all-or-nothing: rows are checked first, and written in one transaction only when
+    every row is valid. Progress is kept here so the page can poll it."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded – map the columns"
+        CHECKING = "checking", "Checking (dry run)"
+        CHECKED = "checked", "Checked"
+        QUEUED = "queued", "Waiting for a worker"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Not imported"
+
+    class Phase(models.TextChoices):
+        VALIDATING = "validating", "Checking rows"
+        WRITING = "writing", "Writing"
+
+    file = models.FileField(storage=import_storage, upload_to="%Y/%m/", max_length=255, blank=True)
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, default="utf-8-sig")
+    delimiter = models.CharField(max_length=1, default=",")
+    header = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=dict, blank=True, help_text="Target field → CSV column name.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    phase = models.CharField(max_length=10, choices=Phase.choices, blank=True)
+    progress_pct = models.PositiveSmallIntegerField(default=0)
+    row_count = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first errors: [row, field, reason].")
+    rows_for_existing = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    touchpoint_count = models.PositiveIntegerField(default=0)
+    duplicate_touchpoints = models.PositiveIntegerField(default=0)
+    qualified_count = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lead_imports")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_by", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.original_name} ({self.get_status_display()})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.CHECKING, self.Status.QUEUED, self.Status.IMPORTING}
+
+
+class IdempotencyRecord(models.Model):
+    """The answer given to a request that carried an Idempotency-Key, replayed verbatim on a retry.
+
+    Keys are scoped per user and operation, so two integrations cannot collide on the same key."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request that first used the key.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_key_once")]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -2,6 +2,8 @@
 that the lead and member lists share: "breached" and "at risk" are facts about a subject's SLA clocks, joined in
 with an EXISTS subquery on (subject_type, subject_id) so a list page stays one query."""
 
+from datetime import UTC
+
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -25,6 +27,32 @@ class IdFilter(filters.Filter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    """ISO 8601 with any offset Python accepts; compared in UTC, because PostgreSQL refuses offsets beyond ±15:59
+    (a `+18:23` would otherwise reach the database and fail there)."""
+
+    def filter(self, qs, value):
+        if value is not None and timezone.is_aware(value):
+            value = value.astimezone(UTC)
+        return super().filter(qs, value)
+
+
+def datetime_range(field_name: str) -> tuple[UtcDateTimeFilter, UtcDateTimeFilter]:
+    """`<name>_after` (inclusive) and `<name>_before` (exclusive): two plain parameters, so an invalid value is
+    reported under the parameter the client actually sent."""
+    return (
+        UtcDateTimeFilter(field_name=field_name, lookup_expr="gte", label=f"{field_name} on or after"),
+        UtcDateTimeFilter(field_name=field_name, lookup_expr="lt", label=f"{field_name} before"),
+    )
+
+
+def date_range(field_name: str) -> tuple[filters.DateFilter, filters.DateFilter]:
+    return (
+        filters.DateFilter(field_name=field_name, lookup_expr="gte", label=f"{field_name} on or after"),
+        filters.DateFilter(field_name=field_name, lookup_expr="lt", label=f"{field_name} before"),
+    )
 
 
 def breached_q(now) -> Q:
@@ -79,11 +107,11 @@ class EscalationApiFilter(filters.FilterSet):
     team = filters.ChoiceFilter(choices=TeamKind.choices)
     owner = IdFilter(field_name="owner_id")
     commitment = filters.ChoiceFilter(field_name="clock__commitment", choices=Commitment.choices)
-    created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created_after, created_before = datetime_range("created_at")
 
     class Meta:
         model = Escalation
-        fields = ["status", "kind", "team", "owner", "commitment", "created"]
+        fields = ["status", "kind", "team", "owner", "commitment"]
 
 
 class PlanApiFilter(filters.FilterSet):
@@ -91,12 +119,12 @@ class PlanApiFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Plan.Kind.choices)
     team = filters.ChoiceFilter(field_name="team__kind", choices=TeamKind.choices)
     owner = IdFilter(field_name="owner_id")
-    due = filters.IsoDateTimeFromToRangeFilter(field_name="due_at")
-    opened = filters.IsoDateTimeFromToRangeFilter(field_name="opened_at")
+    due_after, due_before = datetime_range("due_at")
+    opened_after, opened_before = datetime_range("opened_at")
 
     class Meta:
         model = Plan
-        fields = ["status", "kind", "team", "owner", "due", "opened"]
+        fields = ["status", "kind", "team", "owner"]
 
 
 class KpiResultApiFilter(filters.FilterSet):
@@ -104,9 +132,9 @@ class KpiResultApiFilter(filters.FilterSet):
     metric = filters.MultipleChoiceFilter(choices=KpiMetric.choices)
     frequency = filters.ChoiceFilter(choices=KpiResult._meta.get_field("frequency").choices)
     met = filters.BooleanFilter()
-    period = filters.DateFromToRangeFilter(field_name="period_start")
+    period_after, period_before = date_range("period_start")
     agreement_version = IdFilter(field_name="target__agreement__version")
 
     class Meta:
         model = KpiResult
-        fields = ["team", "metric", "frequency", "met", "period", "agreement_version"]
+        fields = ["team", "metric", "frequency", "met", "agreement_version"]

@@ -10,6 +10,12 @@ DEFAULT_SCHEDULE = {
     "Hand-off data integrity": ("handoffs.integrity_check", None, {"minute": "30", "hour": "6"}, "Pause hand-offs."),
     "KPI evaluation": ("metrics.kpi_evaluate", None, {"minute": "0", "hour": "5"}, "Evaluate finished periods."),
     "Dashboard rollups": ("metrics.rollups_refresh", 900, None, "Keep daily rollups current."),
+    "Idempotency-key purge": (
+        "leads.idempotency_purge",
+        None,
+        {"minute": "15", "hour": "4"},
+        "Forget intake retries older than a week.",
+    ),
     "Weekly digest": (
         "metrics.weekly_digest",
         None,

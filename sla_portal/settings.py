@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
@@ -169,19 +170,30 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "sla_portal.api_plumbing.PortalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["sla_portal.api_plumbing.LimitedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["sla_portal.api_plumbing.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": "1200/min", "intake": "300/min"},
+    "EXCEPTION_HANDLER": "sla_portal.api_errors.api_exception_handler",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "sla_portal.api_base.PortalAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "sla_portal.api_plumbing.PortalPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SLA Portal API",
     "DESCRIPTION": "Leads, hand-offs, members and the SLA agreement between Marketing, Outreach and Member Success.",
     "VERSION": "1.0.0",
+    # Swagger UI's scripts are served from our static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {
