@@ -26,7 +26,7 @@ from handoffs.services import attempt_log, handoff_accept, handoff_create, hando
 from leads.models import Lead, LeadSource, LeadState
 from leads.services import lead_create, lead_disqualify, lead_recycle, lead_update, touchpoint_record
 from metrics.evaluation import kpi_evaluate
-from onboarding.models import MemberState, Membership
+from onboarding.models import Membership, MemberState
 from onboarding.services import (
     engagement_record,
     lead_convert,
@@ -138,23 +138,33 @@ class DemoWorld:
         return self.working(later) if working else later
 
     def staff(self, team: str) -> User:
-        return self.rng.choice([u for u in self.users.values() if u.team_id and u.team.kind == team
-                                and u.role == Role.STAFF])
+        return self.rng.choice(
+            [u for u in self.users.values() if u.team_id and u.team.kind == team and u.role == Role.STAFF]
+        )
 
     # --- the cast and the agreement ---------------------------------------------------------------------
     def cast(self) -> None:
         teams = teams_ensure()
         for username, team, role, first, last in CAST:
             self.users[username] = user_ensure(
-                username=username, team=teams[team] if team else None, role=role, first_name=first,
-                last_name=last, password=PASSWORD, is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+                username=username,
+                team=teams[team] if team else None,
+                role=role,
+                first_name=first,
+                last_name=last,
+                password=PASSWORD,
+                is_staff=role == Role.ADMIN,
+                is_superuser=role == Role.ADMIN,
             )
         with time_machine.travel(self.start - timedelta(days=1), tick=False):
             agreement = agreement_bootstrap(
-                signers={TeamKind.MARKETING: self.users["marketing.lead"],
-                         TeamKind.OUTREACH: self.users["outreach.lead"],
-                         TeamKind.MEMBER_SUCCESS: self.users["success.lead"]},
-                by=self.users["admin"], on=self.start.date() - timedelta(days=1),
+                signers={
+                    TeamKind.MARKETING: self.users["marketing.lead"],
+                    TeamKind.OUTREACH: self.users["outreach.lead"],
+                    TeamKind.MEMBER_SUCCESS: self.users["success.lead"],
+                },
+                by=self.users["admin"],
+                on=self.start.date() - timedelta(days=1),
             )
         # The next quarterly review is three weeks away: its reminder shows up in the demo.
         Agreement.objects.filter(pk=agreement.pk).update(review_date=self.now.date() + timedelta(days=20))
@@ -171,16 +181,31 @@ class DemoWorld:
         self.emails.add(email)
         missing = 0.3 if bad_data_month else 0.02
         lead = lead_create(
-            first_name=first, last_name=last, email=email,
+            first_name=first,
+            last_name=last,
+            email=email,
             phone="" if rng.random() < missing else self.fake.phone_number(),
-            job_title=self.fake.job()[:120], organisation=self.fake.company(),
+            job_title=self.fake.job()[:120],
+            organisation=self.fake.company(),
             sector=rng.choice(FIT_SECTORS) if fits else rng.choice(OTHER_SECTORS),
-            region=rng.choice(REGIONS), employees=rng.choice([5, 25, 25, 150, 150, 500]) if fits else 0,
-            source=source, campaign=rng.choice(campaigns),
-            interest="" if rng.random() < missing * 0.6 else rng.choice(
-                ["Networking events", "Export support", "Policy and lobbying", "Training for staff",
-                 "Corporate membership for the whole team", "Sponsorship of the awards"]),
-            owner=self.staff(TeamKind.MARKETING), at=at,
+            region=rng.choice(REGIONS),
+            employees=rng.choice([5, 25, 25, 150, 150, 500]) if fits else 0,
+            source=source,
+            campaign=rng.choice(campaigns),
+            interest=""
+            if rng.random() < missing * 0.6
+            else rng.choice(
+                [
+                    "Networking events",
+                    "Export support",
+                    "Policy and lobbying",
+                    "Training for staff",
+                    "Corporate membership for the whole team",
+                    "Sponsorship of the awards",
+                ]
+            ),
+            owner=self.staff(TeamKind.MARKETING),
+            at=at,
         )
         moment = at
         for _ in range(rng.randint(1, 4) if story else 0):
@@ -209,8 +234,7 @@ class DemoWorld:
             self.sim.at(self.working(t + timedelta(days=1)), lambda t2: self.hand_off(pk, t2))
             return
         fast = self.rng.random() < 0.8
-        self.sim.at(self.after(t, 0.3, 3.5) if fast else self.after(t, 5, 40),
-                    lambda t2: self.respond(handoff.pk, t2))
+        self.sim.at(self.after(t, 0.3, 3.5) if fast else self.after(t, 5, 40), lambda t2: self.respond(handoff.pk, t2))
 
     def respond(self, handoff_pk: int, t: datetime) -> None:
         handoff = Handoff.objects.select_related("lead").get(pk=handoff_pk)
@@ -218,10 +242,17 @@ class DemoWorld:
         rng = self.rng
         reject = rng.random() < (0.6 if not handoff.is_complete else 0.18)
         if reject:
-            reason = "data_incomplete" if not handoff.is_complete else rng.choices(
-                ["fit", "interest", "duplicate", "timing", "other"], weights=[35, 30, 5, 25, 5])[0]
-            handoff_reject(handoff=handoff, by=rep, reason=reason,
-                           note="No budget owner identified yet" if reason == "other" else "")
+            reason = (
+                "data_incomplete"
+                if not handoff.is_complete
+                else rng.choices(["fit", "interest", "duplicate", "timing", "other"], weights=[35, 30, 5, 25, 5])[0]
+            )
+            handoff_reject(
+                handoff=handoff,
+                by=rep,
+                reason=reason,
+                note="No budget owner identified yet" if reason == "other" else "",
+            )
             self.sim.at(self.after(t, 8, 72), lambda t2: self.rework(handoff.lead_id, reason, t2))
             return
         handoff_accept(handoff=handoff, by=rep)
@@ -238,8 +269,12 @@ class DemoWorld:
             return
         marketer = lead.owner or self.staff(TeamKind.MARKETING)
         if reason == "data_incomplete" and self.rng.random() < 0.7:
-            lead_update(lead=lead, by=marketer, phone=lead.phone or self.fake.phone_number(),
-                        interest=lead.interest or "Networking events")
+            lead_update(
+                lead=lead,
+                by=marketer,
+                phone=lead.phone or self.fake.phone_number(),
+                interest=lead.interest or "Networking events",
+            )
             self.hand_off(pk, t)
         elif reason in {"fit", "duplicate"}:
             lead_disqualify(lead=lead, by=marketer, reason="not_a_fit" if reason == "fit" else "duplicate")
@@ -254,8 +289,14 @@ class DemoWorld:
         outcome = self.rng.choice(["no_answer", "voicemail", "sent", "connected", "meeting_booked"])
         late_log = self.rng.random() < 0.08  # logged a day or two after the call: a late CRM update
         action_at = t - timedelta(hours=self.rng.uniform(26, 50)) if late_log else t - timedelta(minutes=20)
-        attempt_log(lead=lead, by=lead.owner or self.staff(TeamKind.OUTREACH), channel=channel, outcome=outcome,
-                    at=max(action_at, lead.state_changed_at), note="")
+        attempt_log(
+            lead=lead,
+            by=lead.owner or self.staff(TeamKind.OUTREACH),
+            channel=channel,
+            outcome=outcome,
+            at=max(action_at, lead.state_changed_at),
+            note="",
+        )
 
     def decide(self, pk: int, t: datetime) -> None:
         lead = Lead.objects.get(pk=pk)
@@ -267,10 +308,20 @@ class DemoWorld:
             kind = "corporate" if lead.employees >= 150 else self.rng.choice(["small_business", "individual"])
             value = {"corporate": 2400, "small_business": 850, "individual": 240}[kind]
             membership = lead_convert(
-                lead=lead, by=rep, membership_type=kind, contract_value=Decimal(value),
-                term_start=t.date(), term_end=t.date() + timedelta(days=365),
-                notes=self.rng.choice(["Keen on the export working group", "Wants visibility at the awards",
-                                       "Board asked for quarterly updates", ""]),
+                lead=lead,
+                by=rep,
+                membership_type=kind,
+                contract_value=Decimal(value),
+                term_start=t.date(),
+                term_end=t.date() + timedelta(days=365),
+                notes=self.rng.choice(
+                    [
+                        "Keen on the export working group",
+                        "Wants visibility at the awards",
+                        "Board asked for quarterly updates",
+                        "",
+                    ]
+                ),
                 owner=self.staff(TeamKind.MEMBER_SUCCESS),
             )
             self.member_story(membership.pk, t)
@@ -279,8 +330,11 @@ class DemoWorld:
             if self.rng.random() < 0.3:  # some come back to life through nurture
                 self.sim.at(self.after(t, 24 * 20, 24 * 60, working=False), lambda t2: self.touch(pk, t2))
         else:
-            lead_disqualify(lead=lead, by=rep, reason=self.rng.choice(
-                ["no_budget", "no_authority", "not_a_fit", "unresponsive", "competitor"]))
+            lead_disqualify(
+                lead=lead,
+                by=rep,
+                reason=self.rng.choice(["no_budget", "no_authority", "not_a_fit", "unresponsive", "competitor"]),
+            )
 
     # --- one member's story --------------------------------------------------------------------------------
     def member_story(self, pk: int, signed: datetime) -> None:
@@ -302,9 +356,9 @@ class DemoWorld:
 
     def task(self, pk: int, step: str, t: datetime) -> None:
         membership = Membership.objects.get(pk=pk)
-        if membership.state in {MemberState.SIGNED, MemberState.ONBOARDING}:
-            if not membership.tasks.filter(step=step, done_at__isnull=False).exists():
-                onboarding_task_complete(membership=membership, step=step, by=membership.owner)
+        open_step = membership.tasks.filter(step=step, done_at__isnull=True).exists()
+        if membership.state in {MemberState.SIGNED, MemberState.ONBOARDING} and open_step:
+            onboarding_task_complete(membership=membership, step=step, by=membership.owner)
 
     def engage(self, pk: int, t: datetime) -> None:
         membership = Membership.objects.get(pk=pk)
@@ -334,19 +388,28 @@ class DemoWorld:
 
     def renewals(self, t: datetime) -> None:
         """Member Success works renewal-eligible members; members who never engaged lapse at term end."""
-        for membership in Membership.objects.filter(state=MemberState.RENEWAL_ELIGIBLE, state_changed_at__lte=t
-                                                    - timedelta(days=self.rng.randint(4, 15))):
+        for membership in Membership.objects.filter(
+            state=MemberState.RENEWAL_ELIGIBLE, state_changed_at__lte=t - timedelta(days=self.rng.randint(4, 15))
+        ):
             if self.rng.random() < 0.8:
-                membership_renew(membership=membership, by=membership.owner,
-                                 new_term_end=membership.term_end + timedelta(days=365))
+                membership_renew(
+                    membership=membership, by=membership.owner, new_term_end=membership.term_end + timedelta(days=365)
+                )
             else:
-                membership_churn(membership=membership, by=membership.owner, reason=self.rng.choice(
-                    ["price", "no_value", "competitor"]))
+                membership_churn(
+                    membership=membership,
+                    by=membership.owner,
+                    reason=self.rng.choice(["price", "no_value", "competitor"]),
+                )
         lapsed = Membership.objects.filter(term_end__lt=t.date()).exclude(
-            state__in=[MemberState.CHURNED, MemberState.RENEWAL_ELIGIBLE])
+            state__in=[MemberState.CHURNED, MemberState.RENEWAL_ELIGIBLE]
+        )
         for membership in lapsed:
-            reason = "onboarding_delayed" if membership.onboarded_at is None else self.rng.choice(
-                ["low_engagement", "low_engagement", "no_value", "price"])
+            reason = (
+                "onboarding_delayed"
+                if membership.onboarded_at is None
+                else self.rng.choice(["low_engagement", "low_engagement", "no_value", "price"])
+            )
             membership_churn(membership=membership, by=membership.owner, reason=reason)
 
     def plans(self, t: datetime) -> None:
@@ -355,8 +418,12 @@ class DemoWorld:
             return
         for plan in Plan.objects.filter(status=Plan.Status.OPEN, opened_at__lte=t - timedelta(days=3)):
             lead = plan.owner or self.users["marketing.lead"]
-            plan_submit(plan=plan, by=lead, root_cause="Root cause agreed in the alignment meeting.",
-                        actions="Weekly check of the queue by the team lead; scoring and scripts adjusted.")
+            plan_submit(
+                plan=plan,
+                by=lead,
+                root_cause="Root cause agreed in the alignment meeting.",
+                actions="Weekly check of the queue by the team lead; scoring and scripts adjusted.",
+            )
         heads = {"marketing": "marketing.head", "outreach": "outreach.head", "member_success": "success.head"}
         for plan in Plan.objects.filter(status=Plan.Status.SUBMITTED, submitted_at__lte=t - timedelta(days=1)):
             plan_accept(plan=plan, by=self.users[heads[plan.team.kind]])
@@ -405,14 +472,28 @@ class DemoWorld:
             moment = self.working(self.now - timedelta(days=days_ago))
             lead = fresh_mql(moment - timedelta(days=4))
             rep = self.staff(TeamKind.OUTREACH)
-            handoff = at(moment - timedelta(days=3), lambda lead=lead, rep=rep: handoff_create(
-                lead=lead, by=lead.owner, to_user=rep))
-            at(moment - timedelta(days=3) + timedelta(hours=1), lambda h=handoff, rep=rep: handoff_accept(
-                handoff=h, by=rep))
-            at(moment, lambda lead=lead, rep=rep: lead_convert(
-                lead=Lead.objects.get(pk=lead.pk), by=rep, membership_type="small_business", contract_value=850,
-                term_start=moment.date(), term_end=moment.date() + timedelta(days=365),
-                owner=self.staff(TeamKind.MEMBER_SUCCESS), notes="Signed at the chamber breakfast"))
+            handoff = at(
+                moment - timedelta(days=3),
+                lambda lead=lead, rep=rep: handoff_create(lead=lead, by=lead.owner, to_user=rep),
+            )
+            at(
+                moment - timedelta(days=3) + timedelta(hours=1),
+                lambda h=handoff, rep=rep: handoff_accept(handoff=h, by=rep),
+            )
+            day = moment.date()
+            at(
+                moment,
+                lambda lead=lead, rep=rep, day=day: lead_convert(
+                    lead=Lead.objects.get(pk=lead.pk),
+                    by=rep,
+                    membership_type="small_business",
+                    contract_value=850,
+                    term_start=day,
+                    term_end=day + timedelta(days=365),
+                    owner=self.staff(TeamKind.MEMBER_SUCCESS),
+                    notes="Signed at the chamber breakfast",
+                ),
+            )
         at(self.now, lambda: clocks_sweep(now=self.now))
 
     def _poisson(self, mean: float) -> int:
@@ -433,8 +514,13 @@ class DemoWorld:
         )
 
 
-def seed_demo(*, days: int = 365, leads_per_day: float = 2.6, now: datetime | None = None,
-              progress: Callable[[datetime], None] | None = None) -> DemoWorld:
+def seed_demo(
+    *,
+    days: int = 365,
+    leads_per_day: float = 2.6,
+    now: datetime | None = None,
+    progress: Callable[[datetime], None] | None = None,
+) -> DemoWorld:
     from django.conf import settings
 
     settings.SLA_KICK_SENDER_ON_COMMIT = False  # history needs no live sender; the demo worker sends what is due

@@ -55,17 +55,43 @@ def test_worker_and_beat_fire_a_breach_end_to_end(agreement, users, tmp_path):
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
         "SLA_VAR_DIR": str(tmp_path),
     }
+    log = (tmp_path / "worker.log").open("wb")  # noqa: SIM115 - closed in the finally below
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "sla_portal", "worker", "--beat", "--pool", "solo", "-l", "INFO",
-         "-Q", "celery", "--hostname", f"live-{os.getpid()}@%h", "--schedule", str(tmp_path / "beat")],
-        env=env, stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sla_portal",
+            "worker",
+            "--beat",
+            "--pool",
+            "solo",
+            "-l",
+            "INFO",
+            "-Q",
+            "celery",
+            "--hostname",
+            f"live-{os.getpid()}@%h",
+            "--schedule",
+            str(tmp_path / "beat"),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         # when: beat schedules the sweep, the worker runs it, then the outbox task sends the mail
-        wait_for(lambda: Escalation.objects.filter(kind=EscalationKind.CLOCK_BREACH).exists(), timeout=90,
-                 what="the breach escalation")
-        wait_for(lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2, timeout=60,
-                 what="both breach e-mails to be sent")
+        wait_for(
+            lambda: Escalation.objects.filter(kind=EscalationKind.CLOCK_BREACH).exists(),
+            timeout=90,
+            what="the breach escalation",
+        )
+        wait_for(
+            lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2,
+            timeout=60,
+            what="both breach e-mails to be sent",
+        )
     except AssertionError:
         worker.terminate()
         worker.wait(10)
@@ -75,6 +101,7 @@ def test_worker_and_beat_fire_a_breach_end_to_end(agreement, users, tmp_path):
         if worker.poll() is None:
             worker.terminate()
             worker.wait(20)
+        log.close()
     # then: exactly one breach, told to the owner and the team lead, mails on disk
     breach = Escalation.objects.get(kind=EscalationKind.CLOCK_BREACH)
     assert breach.clock.subject_id == lead.pk

@@ -24,10 +24,17 @@ def test_due_and_warning_sweeps_use_their_partial_indexes(agreement):
     # given: 20,000 finished clocks and 200 running ones, 5 of them due
     lead_type = ContentType.objects.get_for_model(Lead)
     rows = [
-        Clock(commitment=Commitment.FIRST_RESPONSE, agreement=agreement, subject_type=lead_type, subject_id=i,
-              team="outreach", state=ClockState.MET if i >= 200 else ClockState.RUNNING,
-              started_at=NOW - timedelta(days=3), warn_at=NOW + timedelta(hours=1 if i >= 5 else -3),
-              due_at=NOW + timedelta(hours=2 if i >= 5 else -1))
+        Clock(
+            commitment=Commitment.FIRST_RESPONSE,
+            agreement=agreement,
+            subject_type=lead_type,
+            subject_id=i,
+            team="outreach",
+            state=ClockState.MET if i >= 200 else ClockState.RUNNING,
+            started_at=NOW - timedelta(days=3),
+            warn_at=NOW + timedelta(hours=1 if i >= 5 else -3),
+            due_at=NOW + timedelta(hours=2 if i >= 5 else -1),
+        )
         for i in range(20_200)
     ]
     Clock.objects.bulk_create(rows, batch_size=5000)
@@ -35,8 +42,9 @@ def test_due_and_warning_sweeps_use_their_partial_indexes(agreement):
         cursor.execute("ANALYZE sla_clock")
     # when
     due = Clock.objects.filter(state=ClockState.RUNNING, due_at__lte=NOW).order_by("due_at")
-    warn = Clock.objects.filter(state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=NOW,
-                                due_at__gt=NOW).order_by("warn_at")
+    warn = Clock.objects.filter(
+        state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=NOW, due_at__gt=NOW
+    ).order_by("warn_at")
     # then
     assert "clock_due_sweep" in due.explain()
     assert "clock_warn_sweep" in warn.explain()

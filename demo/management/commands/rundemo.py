@@ -23,13 +23,28 @@ class Command(BaseCommand):
         if not no_worker:
             log = open(settings.VAR_DIR / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
             worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "sla_portal", "worker", "--beat", "--pool", "solo",
-                 "--loglevel", "INFO", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
-                stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "sla_portal",
+                    "worker",
+                    "--beat",
+                    "--pool",
+                    "solo",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(settings.VAR_DIR / "celerybeat-schedule"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=os.environ.copy(),
             )
             self.stdout.write(f"SLA checks running (Celery worker + beat, pid {worker.pid}; log: var/worker.log)")
         self.stdout.write(self.style.SUCCESS(f"\nSLA Portal: http://{addr}/   (sign in as marketing.lead / demo1234)"))
-        self.stdout.write("Django admin: http://%s/admin/ (admin / demo1234). Stop with Ctrl+C.\n" % addr)
+        self.stdout.write(f"Django admin: http://{addr}/admin/ (admin / demo1234). Stop with Ctrl+C.\n")
         # SIGTERM (e.g. `kill`) must also reach the finally below, or the worker outlives the server.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:

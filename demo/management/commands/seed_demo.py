@@ -21,10 +21,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Replaying {days} days of history through the services (about a minute)…")
             world = seed_demo(days=days, leads_per_day=leads_per_day, progress=self._progress(days))
             sys.stdout.write("\n")
-            self.stdout.write(self.style.SUCCESS(
-                f"Demo data loaded in {time.monotonic() - started:.0f} s ({world.sim.errors} refused actions)."
-            ))
-        self.stdout.write("\nLogins (password for all: %s):" % PASSWORD)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo data loaded in {time.monotonic() - started:.0f} s ({world.sim.errors} refused actions)."
+                )
+            )
+        self.stdout.write(f"\nLogins (password for all: {PASSWORD}):")
         for username, team, role, first, last in CAST:
             self.stdout.write(f"  {username:<16} {first} {last}, {role.label}{f' – {team.label}' if team else ''}")
 
