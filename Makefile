@@ -29,7 +29,7 @@ demo: $(VENV)/.base
 
 ## test: install test dependencies and run the whole suite (on SQLite, or DATABASE_URL/REDIS_URL when set)
 test: $(VENV)/.test
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.test
 	$(PY) -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)

@@ -1,9 +1,24 @@
 import pytest
 from django.conf import settings
+from django.test import override_settings
 
 from accounts.models import Role, TeamKind
 from sla.bootstrap import agreement_bootstrap, teams_ensure
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_redis_cache_per_worker(worker_id):
+    """Tests clear the cache (throttle counters); on Redis that is FLUSHDB, so each xdist worker gets its own
+    database number or one worker's clear would wipe another's counters mid-test."""
+    if not settings.REDIS_URL:
+        yield
+        return
+    index = int(worker_id[2:]) if worker_id.startswith("gw") else 0
+    base = settings.REDIS_URL.rsplit("/", 1)[0] if settings.REDIS_URL.count("/") > 2 else settings.REDIS_URL
+    redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"{base}/{15 - index}"}
+    with override_settings(CACHES={"default": redis_cache}):
+        yield
 
 
 @pytest.fixture(autouse=True)
