@@ -36,8 +36,16 @@ from onboarding.services import (
     onboarding_task_complete,
 )
 from sla.bootstrap import agreement_bootstrap, teams_ensure, user_ensure
-from sla.escalations import clocks_sweep, plan_accept, plan_submit, reviews_sweep
-from sla.models import Agreement, Delivery, Notification, Plan
+from sla.escalations import (
+    clocks_sweep,
+    plan_accept,
+    plan_submit,
+    review_action_add,
+    review_action_done,
+    review_complete,
+    reviews_sweep,
+)
+from sla.models import Agreement, Delivery, Notification, Plan, Review, ReviewAction
 from sla_portal.errors import DomainError
 
 PASSWORD = "demo1234"
@@ -382,6 +390,7 @@ class DemoWorld:
         reviews_sweep(now=t)
         self.renewals(t)
         self.plans(t)
+        self.reviews(t)
         if t.day == 1:
             kpi_evaluate(now=t, catch_up=1)
         self.sim.at(t + timedelta(days=1), self.daily)
@@ -427,6 +436,39 @@ class DemoWorld:
         heads = {"marketing": "marketing.head", "outreach": "outreach.head", "member_success": "success.head"}
         for plan in Plan.objects.filter(status=Plan.Status.SUBMITTED, submitted_at__lte=t - timedelta(days=1)):
             plan_accept(plan=plan, by=self.users[heads[plan.team.kind]])
+
+    def reviews(self, t: datetime) -> None:
+        """The monthly alignment meeting happens about ten days into the month; its actions get done in time,
+        except the latest ones, which are still open in the demo."""
+        lead = self.users["outreach.lead"]
+        for review in Review.objects.filter(
+            kind=Review.Kind.MONTHLY, status=Review.Status.OPEN, period_end__lte=t.date() - timedelta(days=10)
+        ):
+            review_action_add(
+                review=review,
+                by=lead,
+                owner=self.rng.choice(
+                    [self.users["marketing.lead"], self.users["outreach.lead"], self.users["success.lead"]]
+                ),
+                description=self.rng.choice(
+                    [
+                        "Tighten the webinar lead scoring",
+                        "Friday cover rota for first responses",
+                        "Fix the missing phone field on the web form",
+                        "Welcome pack sent on signing day",
+                    ]
+                ),
+                due_on=t.date() + timedelta(days=14),
+            )
+            review_complete(
+                review=review,
+                by=lead,
+                root_causes="Response times slip on Fridays; the web form drops phone numbers.",
+                notes="Agreed in the monthly alignment meeting.",
+            )
+        if t < self.now - timedelta(days=20):
+            for action in ReviewAction.objects.filter(status=ReviewAction.Status.OPEN, due_on__lte=t.date()):
+                review_action_done(action=action, by=action.owner)
 
     # --- the whole year ----------------------------------------------------------------------------------
     def run(self, progress: Callable[[datetime], None] | None = None) -> None:
@@ -521,12 +563,13 @@ def seed_demo(
     now: datetime | None = None,
     progress: Callable[[datetime], None] | None = None,
 ) -> DemoWorld:
-    from django.conf import settings
+    from django.test.utils import override_settings
 
-    settings.SLA_KICK_SENDER_ON_COMMIT = False  # history needs no live sender; the demo worker sends what is due
     now = now or timezone.now()
     world = DemoWorld(now=now.replace(second=0, microsecond=0), days=days, leads_per_day=leads_per_day)
-    world.run(progress=progress)
+    # History needs no live sender: the demo's worker sends whatever is still due when it starts.
+    with override_settings(SLA_KICK_SENDER_ON_COMMIT=False):
+        world.run(progress=progress)
     return world
 
 

@@ -549,13 +549,15 @@ def _quarter_start(day: date) -> date:
 
 @transaction.atomic
 def reviews_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """The agreement's review date opens a review task for the three leads; a reminder goes out before it."""
+    """The agreement's review date opens a review task for the three leads; a reminder goes out before it.
+    Each month also opens the monthly alignment review of the month just ended."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    counts = {"reminded": 0, "opened": 0}
+    counts = {"reminded": 0, "opened": 0, "monthly": 0}
     agreement = Agreement.objects.filter(status=Agreement.Status.ACTIVE).first()
     if agreement is None:
         return counts
+    counts["monthly"] = int(_monthly_review_open(agreement=agreement, today=today, now=now))
     review_date = agreement.review_date
     if today >= review_date - timedelta(days=agreement.review_reminder_days) and today < review_date:
         raised = escalation_raise(
@@ -590,6 +592,43 @@ def reviews_sweep(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def _monthly_review_open(*, agreement: Agreement, today: date, now: datetime) -> bool:
+    this_month = today.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    first_effective = (
+        Agreement.objects.exclude(status=Agreement.Status.DRAFT)
+        .order_by("effective_date")
+        .values_list("effective_date", flat=True)
+        .first()
+    )
+    if first_effective is None or this_month <= first_effective:
+        return False  # no month has ended under the agreement yet
+    review, created = Review.objects.get_or_create(
+        kind=Review.Kind.MONTHLY,
+        period_start=last_month,
+        defaults={
+            "agreement": agreement,
+            "period_end": this_month,
+            "due_on": this_month + timedelta(days=14),
+            "opened_at": now,
+        },
+    )
+    if not created:
+        return False
+    escalation_raise(
+        key=f"review:monthly:{last_month:%Y-%m}",
+        kind=EscalationKind.REVIEW_DUE,
+        agreement=agreement,
+        team=TeamKind.REVOPS,
+        at=now,
+        url=f"/dashboard/reviews/{review.pk}/",
+        title=f"Monthly alignment review of {last_month:%B %Y}",
+        detail="Review the month's KPI results, misses and escalations, hand-off issues and data gaps; record root "
+        f"causes and agreed actions by {review.due_on:%d %b}.",
+    )
+    return True
+
+
 @transaction.atomic
 def review_complete(*, review: Review, by: User, root_causes: str = "", notes: str = "") -> Review:
     if not is_lead_or_head(by):
@@ -601,7 +640,8 @@ def review_complete(*, review: Review, by: User, root_causes: str = "", notes: s
     review.status = Review.Status.DONE
     review.completed_at, review.completed_by = timezone.now(), by
     review.save(update_fields=["root_causes", "notes", "status", "completed_at", "completed_by"])
-    Escalation.objects.filter(kind=EscalationKind.REVIEW_DUE, agreement=review.agreement).exclude(
+    # The review-due escalation is the one pointing at this review (quarterly and monthly ones differ).
+    Escalation.objects.filter(kind=EscalationKind.REVIEW_DUE, url=f"/dashboard/reviews/{review.pk}/").exclude(
         status=Escalation.Status.RESOLVED
     ).update(status=Escalation.Status.RESOLVED, resolved_at=review.completed_at, resolved_by=by)
     return review

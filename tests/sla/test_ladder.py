@@ -191,20 +191,48 @@ def test_month_to_date_waits_for_enough_handoffs(agreement, users):
         assert handoff_integrity_check() == []
 
 
+def _quarterly(counts):
+    return {k: counts[k] for k in ("reminded", "opened")}
+
+
 def test_quarterly_review_reminder_then_review_task(agreement, users):
     review_date = agreement.review_date
     reminder_day = datetime.combine(review_date - timedelta(days=7), datetime.min.time(), tzinfo=UTC)
-    assert reviews_sweep(now=reminder_day - timedelta(days=1)) == {"reminded": 0, "opened": 0}
-    assert reviews_sweep(now=reminder_day) == {"reminded": 1, "opened": 0}
-    assert reviews_sweep(now=reminder_day + timedelta(days=1)) == {"reminded": 0, "opened": 0}
+    assert _quarterly(reviews_sweep(now=reminder_day - timedelta(days=1))) == {"reminded": 0, "opened": 0}
+    assert _quarterly(reviews_sweep(now=reminder_day)) == {"reminded": 1, "opened": 0}
+    assert _quarterly(reviews_sweep(now=reminder_day + timedelta(days=1))) == {"reminded": 0, "opened": 0}
     due = datetime.combine(review_date, datetime.min.time(), tzinfo=UTC) + timedelta(hours=7)
-    assert reviews_sweep(now=due) == {"reminded": 0, "opened": 1}
-    assert reviews_sweep(now=due + timedelta(days=1)) == {"reminded": 0, "opened": 0}
+    assert _quarterly(reviews_sweep(now=due)) == {"reminded": 0, "opened": 1}
+    assert _quarterly(reviews_sweep(now=due + timedelta(days=1))) == {"reminded": 0, "opened": 0}
     review = Review.objects.get(kind=Review.Kind.QUARTERLY)
     assert review.due_on == review_date
-    due_escalation = Escalation.objects.get(kind=EscalationKind.REVIEW_DUE)
+    due_escalation = Escalation.objects.get(kind=EscalationKind.REVIEW_DUE, url=f"/dashboard/reviews/{review.pk}/")
     assert {n.recipient.username for n in due_escalation.notifications.all()} == {
         "marketing_lead",
         "outreach_lead",
         "success_lead",
     }
+
+
+def test_each_month_opens_the_alignment_review_of_the_month_before(agreement, users):
+    from sla.escalations import review_complete
+
+    # given: the agreement took effect on 3 December 2026
+    type(agreement).objects.filter(pk=agreement.pk).update(effective_date=date(2026, 12, 3))
+    # when: the daily job runs through December, then on 1 and 2 January
+    assert reviews_sweep(now=datetime(2026, 12, 20, 7, tzinfo=UTC))["monthly"] == 0  # December has not ended
+    assert reviews_sweep(now=datetime(2027, 1, 1, 7, tzinfo=UTC))["monthly"] == 1
+    assert reviews_sweep(now=datetime(2027, 1, 2, 7, tzinfo=UTC))["monthly"] == 0
+    # then: one review of December, due in two weeks, announced to the three leads
+    review = Review.objects.get(kind=Review.Kind.MONTHLY)
+    assert (review.period_start, review.period_end, review.due_on) == (
+        date(2026, 12, 1),
+        date(2027, 1, 1),
+        date(2027, 1, 15),
+    )
+    announcement = Escalation.objects.get(key="review:monthly:2026-12")
+    assert announcement.notifications.count() == 3
+    # completing it closes its own announcement and nothing else
+    review_complete(review=review, by=users["outreach_lead"], root_causes="Slow responses on Fridays")
+    announcement.refresh_from_db()
+    assert announcement.status == Escalation.Status.RESOLVED
