@@ -440,9 +440,9 @@ def memberships_mark_renewal_eligible(*, at: datetime | None = None) -> int:
     candidates = Membership.objects.filter(
         state__in=RENEWAL_CANDIDATE_STATES, term_end__lte=today + timedelta(days=longest_window)
     ).values_list("pk", flat=True)
-    for pk in candidates.iterator(chunk_size=500):
+    for pk in list(candidates):  # ids only, bounded by the renewal window; each member in its own transaction
         try:
-            membership_mark_renewal_eligible(membership=pk if isinstance(pk, Membership) else Membership(pk=pk), at=at)
+            membership_mark_renewal_eligible(membership=Membership(pk=pk), at=at)
             marked += 1
         except InvalidTransition:
             continue
