@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Team, TeamKind
-from sla.escalations import escalation_raise, ladder_recipients, plan_open
+from sla.escalations import escalation_raise, plan_open
 from sla.models import EscalationKind, Plan
 from sla.services import agreement_active
 
@@ -67,7 +67,6 @@ def handoff_integrity_check(*, now: datetime | None = None) -> list[Plan]:
             detail=f"{stats['incomplete']} of {stats['total']} hand-offs missed required fields. New hand-offs are "
             f"paused until a remediation plan is filed and accepted (due in {agreement.remediation_business_days} "
             "business days).",
-            recipients=ladder_recipients(level=EscalationKind.DATA_INTEGRITY, team=team.kind, owner=None),
         )
         if escalation is None:
             continue  # already raised for this month
